@@ -1,0 +1,1 @@
+"""The ``genperc`` command line: one module per command group."""

@@ -1,0 +1,50 @@
+"""``genperc`` entry point: parses the sub-command and turns expected errors into one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from genperc.errors import UserError
+
+# (module, help) of each command group; a module defines add_parser(subparsers)
+COMMANDS = (
+    ("genperc.cli.data", "data"),
+)
+
+
+class CLIError(UserError):
+    """A bad combination of command-line arguments."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genperc import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="genperc",
+        description="Compositional generalization in visual perception: render slot datasets, train slot "
+        "autoencoders, invert their decoders (search, replay) and compare with encoders on unseen combinations.",
+    )
+    parser.add_argument("--version", action="version", version=f"genperc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module, _ in COMMANDS:
+        import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"genperc {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"genperc {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
