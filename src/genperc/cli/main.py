@@ -11,6 +11,7 @@ from genperc.errors import UserError
 # (module, help) of each command group; a module defines add_parser(subparsers)
 COMMANDS = (
     ("genperc.cli.data", "data"),
+    ("genperc.cli.train", "train"),
 )
 
 
