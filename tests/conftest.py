@@ -1,9 +1,15 @@
-import os
-
 import pytest
+import torch
 
-# the test machine has 2 cores; keep torch from oversubscribing them when tests run in parallel
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Tests run torch on one thread: on a 2-core machine where another job holds a core, two
+    threads can be tens of times slower than one (they wait for each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -146,3 +146,14 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(sprite_dataset, tm
         train(tiny_cfg(sprite_dataset, run))
     assert [s for s, _ in ckpt.list_checkpoints(run)] == [10]
     assert torch.isfinite(torch.cat([v.flatten().float() for v in ckpt.load(ckpt.latest(run))["model"].values()])).all()
+
+
+def test_ddp_on_two_cpu_processes(sprite_dataset, tmp_path):
+    run = tmp_path / "ddp"
+    r = subprocess.run(cli("train", "--preset", "tiny", f"data={sprite_dataset}", f"out={run}", "--devices", "2",
+                           "--accelerator", "cpu", "max_steps=10", "progress=false", "threads=1"),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "on 2 process(es)" in r.stdout and r.stdout.count("trained ") == 1  # rank 0 reports once
+    assert json.loads((run / "summary.json").read_text())["world_size"] == 2
+    assert ckpt.load(ckpt.latest(run))["step"] == 10

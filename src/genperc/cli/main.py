@@ -12,6 +12,7 @@ from genperc.errors import UserError
 COMMANDS = (
     ("genperc.cli.data", "data"),
     ("genperc.cli.train", "train"),
+    ("genperc.cli.methods", "encode, replay, search, train-supervised"),
 )
 
 
@@ -36,7 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # key=value overrides may stand anywhere, also after options (argparse alone would refuse them)
+    args, extra = parser.parse_known_args(argv)
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = list(args.overrides) + extra
     try:
         return int(args.func(args) or 0)
     except UserError as e:

@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, metavar="FILE", help="YAML train config")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a killed or finished run "
                    "(only max_steps=N may be given with it)")
+    p.add_argument("--devices", type=int, help="devices per node (same as devices=N)")
+    p.add_argument("--num-nodes", type=int, dest="num_nodes", help="nodes (same as num_nodes=N)")
+    p.add_argument("--accelerator", choices=["auto", "cpu", "cuda", "gpu", "mps"], help="same as accelerator=...")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=cmd_train)
 
@@ -47,13 +50,15 @@ def resolve_train_config(preset: str | None, file: Path | None, overrides: list[
 def cmd_train(args: argparse.Namespace) -> int:
     from genperc.training import resume_training, train
 
+    flags = [f"{k}={getattr(args, k)}" for k in ("devices", "num_nodes", "accelerator") if getattr(args, k) is not None]
     if args.resume is not None:
-        if args.preset or args.config:
-            raise UserError("--resume takes the run's saved config; drop --preset/--config")
+        if args.preset or args.config or flags:
+            raise UserError("--resume takes the run's saved config; drop --preset/--config/--devices/...")
         result = resume_training(args.resume, args.overrides)
     else:
-        cfg = resolve_train_config(args.preset, args.config, args.overrides)
+        cfg = resolve_train_config(args.preset, args.config, flags + list(args.overrides))
         result = train(cfg)
-    print(f"trained {result.run_dir}: step {result.step}, loss {result.loss:.3f}, "
-          f"{result.img_per_s:.1f} img/s, {result.train_s:.1f} s in training steps")
+    if result.rank == 0:
+        print(f"trained {result.run_dir}: step {result.step}, loss {result.loss:.3f}, {result.img_per_s:.1f} img/s "
+              f"on {result.world_size} process(es), {result.train_s:.1f} s in training steps")
     return 0

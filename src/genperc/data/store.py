@@ -141,7 +141,7 @@ def verify(root: Path, checksums: bool = True) -> VerifyReport:
     n_files = n_bytes = 0
     for split in SPLITS:
         for rec in shard_records(manifest, split):
-            for array, meta in rec.files.items():
+            for meta in rec.files.values():
                 path = root / meta["path"]
                 n_files += 1
                 if not path.is_file():

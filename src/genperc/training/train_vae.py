@@ -41,6 +41,8 @@ class TrainResult:
     loss: float
     train_s: float  # seconds spent in training steps (the cost reported with results)
     img_per_s: float
+    world_size: int = 1  # processes that trained together (DDP)
+    rank: int = 0  # this process's global rank
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
@@ -148,6 +150,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
     bar = tqdm(total=cfg.max_steps, initial=step, desc="train", unit="step", disable=not (zero and cfg.progress),
                file=sys.stderr, dynamic_ncols=True)
     world, rank = fabric.world_size, fabric.global_rank
+    start_step = step
     train_s, window_t, window_steps = 0.0, 0.0, 0
     last_ckpt, loss = step, float("nan")
     fmodel.train()
@@ -213,7 +216,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
         for lg in (log, val_log):
             if lg is not None:
                 lg.close()
-    result = TrainResult(run, step, loss, train_s, cfg.max_steps * cfg.batch_size * world / max(train_s, 1e-9))
+    result = TrainResult(run, step, loss, train_s, (step - start_step) * cfg.batch_size * world / max(train_s, 1e-9),
+                         world, rank)
     if zero:
         _write_summary(run, result, resume)
     return result
@@ -239,7 +243,7 @@ def _write_summary(run: Path, result: TrainResult, resumed: bool) -> None:
     path = run / "summary.json"
     prev = json.loads(path.read_text()) if resumed and path.exists() else {}
     summary = {"step": result.step, "loss": result.loss, "train_s": result.train_s + prev.get("train_s", 0.0),
-               "img_per_s": result.img_per_s}
+               "img_per_s": result.img_per_s, "world_size": result.world_size}
     path.write_text(json.dumps(summary, indent=1) + "\n")
 
 
