@@ -13,6 +13,7 @@ COMMANDS = (
     ("genperc.cli.data", "data"),
     ("genperc.cli.train", "train"),
     ("genperc.cli.methods", "encode, replay, search, train-supervised"),
+    ("genperc.cli.reproduce", "reproduce, sweep-data"),
 )
 
 

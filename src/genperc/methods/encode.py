@@ -51,10 +51,12 @@ def encode(model: Encoder, images: Tensor, batch_size: int = 256) -> Tensor:
     return torch.cat(out)
 
 
-def split_images(dataset: SlotDataset, batch_size: int):
-    """(index, images) chunks of a split, read from the memory-mapped shards one chunk at a time."""
-    for start in range(0, len(dataset), batch_size):
-        index = np.arange(start, min(start + batch_size, len(dataset)))
+def split_images(dataset: SlotDataset, batch_size: int, limit: int = 0):
+    """(index, images) chunks of a split (its first ``limit`` images if > 0), read from the
+    memory-mapped shards one chunk at a time."""
+    n = min(limit, len(dataset)) if limit > 0 else len(dataset)
+    for start in range(0, n, batch_size):
+        index = np.arange(start, min(start + batch_size, n))
         yield index, dataset.batch(index).images
 
 

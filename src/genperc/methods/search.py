@@ -210,9 +210,9 @@ def search(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfig) -> S
     return SearchResult.concat(parts)
 
 
-def search_split(run_dir: str | Path, data_dir: str | Path, split: str, cfg: SearchConfig) -> Latents:
-    """Search latents of every image of a split, initialised as ``cfg.init`` says; the reported
-    cost covers the initial encoding and the search."""
+def search_split(run_dir: str | Path, data_dir: str | Path, split: str, cfg: SearchConfig, limit: int = 0) -> Latents:
+    """Search latents of every image of a split (of its first ``limit`` images if > 0),
+    initialised as ``cfg.init`` says; the reported cost covers the initial encoding and the search."""
     from genperc.data.dataset import SlotDataset
     from genperc.methods.encode import encode, split_images
     from genperc.methods.replay import check_replay_trained, load_replay_encoder
@@ -238,7 +238,8 @@ def search_split(run_dir: str | Path, data_dir: str | Path, split: str, cfg: Sea
     shape = (model.cfg.n_slots, model.cfg.slot_dim)
     g = torch.Generator().manual_seed(cfg.seed)  # one noise stream over the chunks of the split
     parts, encode_s = [], 0.0
-    for index, images in split_images(dataset, cfg.batch_size):
+    n = min(limit, len(dataset)) if limit > 0 else len(dataset)
+    for index, images in split_images(dataset, cfg.batch_size, limit=n):
         t0 = time.perf_counter()
         base = encode(encoder, images, cfg.encode_batch_size) if encoder is not None else None
         encode_s += time.perf_counter() - t0
@@ -248,7 +249,7 @@ def search_split(run_dir: str | Path, data_dir: str | Path, split: str, cfg: Sea
     meta = {"run": str(run), "data": str(data_dir), "vae_step": loaded.step, "config": config_lib.to_dict(cfg),
             "encode_s": encode_s, "search_s": result.wall_s, "trace": result.trace.tolist(),
             "init_loss_mean": float(result.init_loss.mean()), "loss_mean": float(result.loss.mean())}
-    return Latents(method=METHOD_NAMES[cfg.init], split=split, mu=result.z.numpy(), labels=dataset.array("labels"),
-                   factors=dataset.array("latents"), index=np.arange(len(dataset)),
-                   cost=Cost(wall_s=wall, per_image_s=wall / len(dataset), steps=result.steps.numpy()),
+    return Latents(method=METHOD_NAMES[cfg.init], split=split, mu=result.z.numpy(),
+                   labels=dataset.array("labels")[:n], factors=dataset.array("latents")[:n], index=np.arange(n),
+                   cost=Cost(wall_s=wall, per_image_s=wall / n, steps=result.steps.numpy()),
                    loss=result.loss.numpy(), meta=meta)
