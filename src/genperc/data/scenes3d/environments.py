@@ -116,14 +116,19 @@ def _tiles() -> Environment:
     return Environment(floor, wall, light, 0.45 * _rgb(0.82, 0.88, 1.0))
 
 
-def _brick() -> Environment:
-    floor = _shade(_rgb(0.5, 0.5, 0.48), _noise(FLOOR_TEX, (12, 16), 5, 0.8, 1.05))
-    x, y = _coords(WALL_TEX, WALL_SIZE)
-    row = np.floor(y / 0.5)
-    col = np.floor(x / 1.1 + 0.5 * (row % 2))
-    mortar = ((y / 0.5) % 1.0 < 0.12) | ((x / 1.1 + 0.5 * (row % 2)) % 1.0 < 0.06)
+def _bricks(shape: tuple[int, int], size: tuple[float, float], height: float, length: float) -> np.ndarray:
+    x, y = _coords(shape, size)
+    row = np.floor(y / height)
+    col = np.floor(x / length + 0.5 * (row % 2))
+    mortar = ((y / height) % 1.0 < 0.12) | ((x / length + 0.5 * (row % 2)) % 1.0 < 0.06)
     tone = 0.8 + 0.2 * ((row * 0.37 + col * 0.61) % 1.0)
-    wall = _pick(mortar, _rgb(0.72, 0.7, 0.66), _shade(_rgb(0.62, 0.22, 0.14), tone))
+    return _pick(mortar, _rgb(0.72, 0.7, 0.66), _shade(_rgb(0.62, 0.22, 0.14), tone))
+
+
+def _brick() -> Environment:
+    # brick paving as well as a brick wall: framings that show only the floor still see bricks
+    floor = _bricks(FLOOR_TEX, FLOOR_SIZE, 0.7, 1.4)
+    wall = _bricks(WALL_TEX, WALL_SIZE, 0.5, 1.1)
     return Environment(floor, wall, np.ones(3), 0.45 * _rgb(0.8, 0.79, 0.78))
 
 

@@ -40,8 +40,8 @@ class Camera:
     forward: np.ndarray  # unit viewing direction
 
 
-def _camera() -> Camera:
-    e = np.radians(_ELEVATION_DEG)
+def _camera(elevation_deg: float = _ELEVATION_DEG) -> Camera:
+    e = np.radians(elevation_deg)
     origin = _TARGET + _DISTANCE * np.array([0.0, np.sin(e), np.cos(e)])
     forward = (_TARGET - origin) / np.linalg.norm(_TARGET - origin)
     return Camera(origin, _TARGET.copy(), forward)
@@ -59,12 +59,18 @@ class Framing:
     fov_deg: float
     half_span: float  # tan units either side of the image centre covered by object centres
     depth_z: tuple[float, float]
+    camera: Camera
+    light_elevation_deg: float = _LIGHT_ELEVATION_DEG  # key light; kept above the camera's view
 
 
-PAIR = Framing(FOV_DEG, HALF_SPAN, DEPTH_Z)
-# half the field of view; centres stay within the inner half of the frame so the (twice as large)
-# object stays inside it, and a shorter depth range keeps it off the top and bottom edges
-SINGLE = Framing(2 * float(np.degrees(np.arctan(np.tan(np.radians(FOV_DEG / 2)) / 2))), 0.045, (0.6, -0.6))
+PAIR = Framing(FOV_DEG, HALF_SPAN, DEPTH_Z, CAMERA)
+# Half the field of view; centres stay within the inner half of the frame so the (twice as large)
+# object stays inside it, and a shorter depth range keeps it off the top and bottom edges. The
+# camera looks down more steeply, so the floor fills the frame: the background is one region (a
+# wall band above a floor would be a second one, which slot models then split off instead of the
+# object).
+SINGLE = Framing(2 * float(np.degrees(np.arctan(np.tan(np.radians(FOV_DEG / 2)) / 2))), 0.045, (0.6, -0.6),
+                 _camera(50.0), light_elevation_deg=75.0)
 
 
 def object_size(scale: float) -> float:
@@ -82,7 +88,8 @@ def object_matrix(x: float, y: float, rotation: float, scale: float, height: flo
     near, far = framing.depth_z
     z = near + y * (far - near)
     centre = np.array([0.0, 0.5 * size * height, z])
-    depth = float(np.dot(centre - CAMERA.origin, CAMERA.forward))
+    cam = framing.camera
+    depth = float(np.dot(centre - cam.origin, cam.forward))
     world_x = (2.0 * x - 1.0) * framing.half_span * depth
     angle = 2.0 * np.pi * rotation
     c, s = np.cos(angle), np.sin(angle)
@@ -92,10 +99,10 @@ def object_matrix(x: float, y: float, rotation: float, scale: float, height: flo
     return m
 
 
-def light_position(light_azimuth: float) -> np.ndarray:
+def light_position(light_azimuth: float, framing: Framing = PAIR) -> np.ndarray:
     lo, hi = _LIGHT_AZIMUTH_DEG
     az = np.radians(lo + light_azimuth * (hi - lo))
-    el = np.radians(_LIGHT_ELEVATION_DEG)
+    el = np.radians(framing.light_elevation_deg)
     offset = _LIGHT_DISTANCE * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
     return _LIGHT_TARGET + offset
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .environments import BACKGROUNDS, FLOOR_SIZE, WALL_SIZE, Environment, build_environment
-from .layout import CAMERA, LIGHT_SIZE, PAIR, SINGLE, WALL_Z, light_position, light_target, object_matrix
+from .layout import LIGHT_SIZE, PAIR, SINGLE, WALL_Z, light_position, light_target, object_matrix
 from .materials import Material, make_material
 from .meshes import CATEGORIES, MeshData, build_mesh
 from .params import ObjectParams, SceneParams, validate
@@ -170,11 +170,10 @@ class Scenes3DRenderer:
         p.update()
         return out
 
-    @staticmethod
-    def _lamp_vertices(light_azimuth: float) -> np.ndarray:
+    def _lamp_vertices(self, light_azimuth: float) -> np.ndarray:
         """Corners of the square lamp, facing its target. A mesh, not a ``rectangle``: Mitsuba
         bakes a rectangle's transform into the kernel, so moving it would recompile."""
-        centre = light_position(light_azimuth)
+        centre = light_position(light_azimuth, self.framing)
         normal = light_target() - centre
         normal /= np.linalg.norm(normal)
         side = np.cross([0.0, 1.0, 0.0], normal)
@@ -200,7 +199,8 @@ class Scenes3DRenderer:
         return lamp
 
     def _sensor(self, mask: bool) -> dict:
-        look = mi.ScalarTransform4f().look_at(origin=CAMERA.origin.tolist(), target=CAMERA.target.tolist(),
+        cam = self.framing.camera
+        look = mi.ScalarTransform4f().look_at(origin=cam.origin.tolist(), target=cam.target.tolist(),
                                              up=[0.0, 1.0, 0.0])
         film = {"type": "hdrfilm", "width": self.res, "height": self.res, "pixel_format": "rgb"}
         if mask:  # one sample at each pixel centre, no filter spreading labels across pixels
