@@ -39,6 +39,9 @@ TINY_DECODERS = {
     "additive_mlp": DecoderConfig(name="additive", arch="mlp", hidden=32, depth=1),
     "additive_broadcast": DecoderConfig(name="additive", arch="broadcast", channels=8, depth=1),
     "additive_broadcast_up": DecoderConfig(name="additive", arch="broadcast", channels=8, depth=1, broadcast_res=4),
+    "additive_implicit": DecoderConfig(name="additive", arch="implicit", hidden=16, depth=2, patch=1, fourier_bands=3),
+    "additive_implicit_patch": DecoderConfig(name="additive", arch="implicit", hidden=16, depth=1, patch=2,
+                                             fourier_bands=3),
     "unstructured_mlp": DecoderConfig(name="unstructured", arch="mlp", hidden=32, depth=1),
     "unstructured_broadcast": DecoderConfig(name="unstructured", arch="broadcast", channels=8, depth=1),
 }
@@ -64,7 +67,7 @@ def test_registered_names() -> None:
 @pytest.mark.parametrize(
     "encoder,slot_encoder,decoder",
     list(itertools.product(TINY_ENCODERS, TINY_SLOT_ENCODERS, ["xattn", "additive_mlp", "additive_broadcast",
-                                                               "unstructured_mlp"])),
+                                                               "additive_implicit", "unstructured_mlp"])),
 )
 def test_combination_trains(encoder: str, slot_encoder: str, decoder: str) -> None:
     model = tiny(encoder, slot_encoder, decoder)
@@ -78,7 +81,7 @@ def test_combination_trains(encoder: str, slot_encoder: str, decoder: str) -> No
     assert dec.image.shape == (B, 3, RES, RES)
     name = TINY_DECODERS[decoder].name
     assert (dec.masks is None) == (name == "unstructured")
-    assert (dec.weights is None) == (name != "xattn")
+    assert (dec.weights is None) == name.startswith("unstructured")
     assert (dec.slot_images is None) == (name != "additive")
 
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -108,8 +111,12 @@ def test_loss_terms_match_definitions() -> None:
     torch.testing.assert_close(terms.interaction, inter)
     torch.testing.assert_close(terms.total, recon + 0.5 * kl + 2.0 * inter)
     assert terms.interaction > 0
-    additive = tiny(decoder="additive_mlp")
-    assert additive.loss(x, additive(x), beta=1.0, alpha=1.0).interaction == 0
+    additive = tiny(decoder="additive_mlp")  # its penalty is on the masks: pixels shared by slots
+    out = additive(x)
+    torch.testing.assert_close(additive.loss(x, out, beta=1.0, alpha=1.0).interaction,
+                               interaction_penalty(out.decoded.masks.flatten(2)).mean())
+    unstructured = tiny(decoder="unstructured_mlp")
+    assert unstructured.loss(x, unstructured(x), beta=1.0, alpha=1.0).interaction == 0
 
 
 def test_sample_flag() -> None:
@@ -174,7 +181,8 @@ def test_xattn_weights_and_masks(decoder: str) -> None:
     torch.testing.assert_close(dec.masks[:, :, ::patch, ::patch].flatten(2), dec.weights)
 
 
-@pytest.mark.parametrize("decoder", ["additive_mlp", "additive_broadcast", "additive_broadcast_up"])
+@pytest.mark.parametrize("decoder", ["additive_mlp", "additive_broadcast", "additive_broadcast_up", "additive_implicit",
+                                     "additive_implicit_patch"])
 def test_additive_masks_and_composite(decoder: str) -> None:
     dec = tiny(decoder=decoder).decode(any_z())
     assert dec.masks is not None and dec.slot_images is not None
@@ -265,7 +273,7 @@ def test_config_from_dict_and_defaults() -> None:
         ({"decoder": {"name": "nerf"}}, "unknown decoder 'nerf'; choose one of: additive, unstructured, xattn"),
         ({"encoder": {"name": "resnet"}}, "unknown base encoder 'resnet'"),
         ({"slot_encoder": {"name": "gnn"}}, "unknown slot encoder 'gnn'"),
-        ({"res": 30, "decoder": {"name": "xattn", "patch": 4}}, "res 30 is not divisible by the xattn decoder.patch 4"),
+        ({"res": 30, "decoder": {"name": "xattn", "patch": 4}}, "res 30 is not divisible by decoder.patch 4"),
         ({"res": 30, "encoder": {"name": "vit", "patch": 4}}, "res 30 is not divisible by the ViT encoder.patch 4"),
         ({"res": 32, "decoder": {"arch": "broadcast", "broadcast_res": 12}}, "power of 2"),
         ({"decoder": {"arch": "conv"}}, "decoder.arch must be one of"),
@@ -313,3 +321,25 @@ def test_count_flops_scales_with_batch_and_leaves_grads() -> None:
     assert 0 < two - one == three - two <= one
     assert all(p.grad is None for p in model.parameters())
     assert 0 < count_flops(model, images(2), backward=False) < one
+
+
+def test_implicit_patches_land_where_their_query_is() -> None:
+    from genperc.models.image_nets import ImplicitImageNet
+
+    net = ImplicitImageNet(in_dim=2, out_channels=3, res=8, hidden=4, depth=1, bands=2, patch=2)
+    g, p, C = 4, 2, 3
+
+    class Tagger(torch.nn.Module):  # output value = 1000·query + 100·channel + 10·row + column within the patch
+        def forward(self, h: torch.Tensor) -> torch.Tensor:
+            q = torch.arange(g * g).view(1, g * g, 1, 1, 1)
+            c = torch.arange(C).view(1, 1, C, 1, 1)
+            i, j = torch.arange(p).view(1, 1, 1, p, 1), torch.arange(p).view(1, 1, 1, 1, p)
+            tags = (1000 * q + 100 * c + 10 * i + j).float().expand(h.shape[0], -1, -1, -1, -1)
+            return tags.reshape(h.shape[0], g * g, C * p * p)
+
+    net.net = Tagger()
+    img = net(torch.zeros(1, 2))[0]  # (C, 8, 8)
+    for y in range(8):
+        for x in range(8):
+            q = (y // p) * g + (x // p)
+            assert img[1, y, x] == 1000 * q + 100 + 10 * (y % p) + (x % p)

@@ -85,13 +85,15 @@ class DecoderConfig:
 
     name: str = "additive"  # one of DECODERS.names(): xattn, additive, unstructured
     # additive, unstructured: the vector -> image network. mlp: an MLP to all pixels (fast on CPU);
-    # broadcast: spatial broadcast decoder (slot tiled on a grid + position embedding, convs).
-    arch: Literal["mlp", "broadcast"] = "mlp"
-    hidden: int = 128  # xattn: token width; mlp: hidden width
-    depth: int = 2  # xattn: cross-attention layers; mlp: hidden layers; broadcast: stride-1 convs
+    # broadcast: spatial broadcast decoder (slot tiled on a grid + position embedding, convs);
+    # implicit: a coordinate MLP on the vector + Fourier features of each pixel's (patch's) position.
+    arch: Literal["mlp", "broadcast", "implicit"] = "mlp"
+    hidden: int = 128  # xattn: token width; mlp, implicit: hidden width
+    depth: int = 2  # xattn: cross-attention layers; mlp: hidden layers; implicit: layers; broadcast: stride-1 convs
     heads: int = 4  # xattn: attention heads (must divide hidden)
-    patch: int = 2  # xattn: each query paints a patch×patch block (1 = one query per pixel)
-    fourier_bands: int = 6  # xattn: Fourier frequencies per axis of the query positions
+    patch: int = 2  # xattn, implicit: each query paints a patch×patch block (1 = one query per pixel)
+    fourier_bands: int = 6  # xattn, implicit: Fourier frequencies per axis of the query positions
+    relative: bool = False  # implicit: positions relative to a frame (centre, scale) each slot sets
     channels: int = 32  # broadcast: conv channels
     kernel: int = 3  # broadcast: conv kernel size (odd)
     # broadcast: grid the slot is tiled on; 0 = full resolution, else res / broadcast_res must be a
@@ -130,8 +132,8 @@ class ModelConfig:
             raise ValueError(f"res {self.res} is not divisible by the ViT encoder.patch {enc.patch}")
         if enc.name == "hf" and not enc.hf_path:
             raise ValueError("encoder 'hf' needs encoder.hf_path, a local Hugging Face model directory")
-        if dec.name == "xattn" and self.res % dec.patch:
-            raise ValueError(f"res {self.res} is not divisible by the xattn decoder.patch {dec.patch}")
+        if (dec.name == "xattn" or dec.arch == "implicit") and self.res % dec.patch:
+            raise ValueError(f"res {self.res} is not divisible by decoder.patch {dec.patch}")
         if dec.name in ("additive", "unstructured") and dec.arch == "broadcast" and dec.broadcast_res:
             ratio = self.res // dec.broadcast_res
             if self.res % dec.broadcast_res or not _power_of_two(ratio):

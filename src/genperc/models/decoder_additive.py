@@ -25,7 +25,8 @@ class AdditiveDecoder(nn.Module):
         rgb, logits = out[:, :, :3], out[:, :, 3]  # (B, K, 3, H, W), (B, K, H, W)
         masks = logits.softmax(dim=1)
         image = (masks.unsqueeze(2) * rgb).sum(dim=1)  # (B, 3, H, W)
-        return DecoderOutput(image=image, masks=masks, weights=None, slot_images=rgb)
+        # a pixel shared by several slots is where they interact: the same penalty as xattn's applies
+        return DecoderOutput(image=image, masks=masks, weights=masks.flatten(2), slot_images=rgb)
 
 
 @DECODERS.register("additive")

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from .config import DecoderConfig
-from .layers import SoftPositionEmbed, mlp
+from .layers import FourierFeatures, SoftPositionEmbed, mlp, unit_grid
 
 
 class MLPImageNet(nn.Module):
@@ -51,7 +52,55 @@ class BroadcastImageNet(nn.Module):
         return self.net(x.permute(0, 3, 1, 2))  # (M, out, res, res)
 
 
+class ImplicitImageNet(nn.Module):
+    """A coordinate MLP: each pixel (or patch) is decoded from the vector and Fourier features of
+    its position, i.e. a spatial broadcast decoder whose convolutions are 1×1. Position is an
+    input, so objects need not be relearned at every place as with a plain MLP, and the cost is a
+    few dense matmuls. The first layer is split: the vector's part is computed once per vector,
+    the position's part once per position, and they are added.
+
+    ``relative``: the vector also sets a frame (a centre and a log-scale per axis, by a linear
+    map initialised to the identity frame) and positions are taken relative to it, so a slot draws
+    its content in its own coordinates wherever the frame is: what is learnt about a shape at one
+    place holds at every place and size. The frame is a function of the slot alone, so the
+    decoder keeps its structure (each slot rendered on its own, then composited)."""
+
+    def __init__(self, in_dim: int, out_channels: int, res: int, hidden: int, depth: int, bands: int,
+                 patch: int, relative: bool = False) -> None:
+        super().__init__()
+        g = res // patch
+        self.register_buffer("coords", (unit_grid(g, g) * 2 - 1).view(g * g, 2), persistent=False)  # (P, 2)
+        self.fourier = FourierFeatures(bands)
+        self.z_proj = nn.Linear(in_dim, hidden)
+        self.p_proj = nn.Linear(self.fourier.out_dim, hidden, bias=False)
+        self.frame = None
+        if relative:
+            self.frame = nn.Linear(in_dim, 4)  # (centre y, x, log-scale y, x)
+            nn.init.zeros_(self.frame.weight)
+            nn.init.zeros_(self.frame.bias)
+        self.net = mlp(hidden, hidden, out_channels * patch * patch, hidden_layers=max(depth - 1, 0))
+        self.shape = (out_channels, res, res)
+        self.g, self.patch = g, patch
+
+    def forward(self, z: Tensor) -> Tensor:
+        M = z.shape[0]
+        if self.frame is None:
+            pos = self.p_proj(self.fourier(self.coords))[None]  # (1, P, hidden)
+        else:
+            f = self.frame(z)  # (M, 4)
+            local = (self.coords[None] - f[:, None, :2]) * torch.exp(-f[:, None, 2:])  # (M, P, 2)
+            pos = self.p_proj(self.fourier(local))  # (M, P, hidden)
+        h = torch.relu(self.z_proj(z)[:, None, :] + pos)  # (M, P, hidden)
+        out = self.net(h)  # (M, P, C * p * p)
+        C, p, g = self.shape[0], self.patch, self.g
+        out = out.view(M, g, g, C, p, p).permute(0, 3, 1, 4, 2, 5)  # (M, C, g, p, g, p)
+        return out.reshape(M, *self.shape)
+
+
 def make_image_net(cfg: DecoderConfig, in_dim: int, out_channels: int, res: int) -> nn.Module:
     if cfg.arch == "mlp":
         return MLPImageNet(in_dim, out_channels, res, cfg.hidden, cfg.depth)
+    if cfg.arch == "implicit":
+        return ImplicitImageNet(in_dim, out_channels, res, cfg.hidden, cfg.depth, cfg.fourier_bands, cfg.patch,
+                                cfg.relative)
     return BroadcastImageNet(in_dim, out_channels, res, cfg.channels, cfg.kernel, cfg.depth, cfg.broadcast_res)

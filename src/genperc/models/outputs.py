@@ -22,7 +22,9 @@ class DecoderOutput:
     image: Tensor
     # (B, K, H, W) per-pixel slot ownership, sums to 1 over K; None for the unstructured decoder.
     masks: Tensor | None
-    # (B, K, P) xattn cross-attention weights averaged over heads and layers; sums to 1 over K.
+    # (B, K, P) how much each of P queries / pixels draws on each slot, sums to 1 over K; the
+    # interaction penalty is computed from it. xattn: cross-attention weights averaged over heads
+    # and layers; additive: the masks, flattened. None for the unstructured decoder.
     weights: Tensor | None
     # (B, K, 3, H, W) what each slot paints before compositing; additive decoder only.
     slot_images: Tensor | None
@@ -40,4 +42,4 @@ class LossTerms:
     total: Tensor  # recon + beta * kl + alpha * interaction
     recon: Tensor  # sum of squared errors per image, mean over the batch
     kl: Tensor  # KL(q(z|x) || N(0, I)) summed over slots and dims, mean over the batch
-    interaction: Tensor  # mean over the batch of interaction_penalty; 0 without attention weights
+    interaction: Tensor  # mean over the batch of interaction_penalty; 0 without weights (unstructured)

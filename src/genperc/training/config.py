@@ -23,7 +23,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max gradient norm; 0 = off
     beta: float = 0.05  # KL weight
     beta_warmup_steps: int = 0  # linear warm-up of beta from 0
-    alpha: float = 0.0  # interaction-penalty weight (xattn decoder)
+    alpha: float = 0.0  # interaction-penalty weight (xattn: attention weights; additive: masks)
     alpha_start_step: int = 0  # alpha is 0 before this step ...
     alpha_warmup_steps: int = 0  # ... then rises linearly to `alpha` over this many steps
     sample_posterior: bool = True  # decode z ~ q(z|x) (VAE) or the mean (deterministic AE)
