@@ -144,3 +144,16 @@ def test_search_runs_on_the_models_device():
     init = z_true + 0.1 * torch.randn(z_true.shape, generator=g)
     result = search(model, images, init, SearchConfig(steps=50, lr=0.01))
     assert result.z.device.type == "cpu" and result.loss.mean() < result.init_loss.mean()
+
+
+def test_prior_term_pulls_slots_towards_the_origin():
+    model = random_model("additive")
+    z_true, images, g = planted(model, 6)
+    init = z_true + 0.3 * torch.randn(z_true.shape, generator=g)
+    plain = search(model, images, init, SearchConfig(steps=100, lr=0.02, early_stop=False, prior=0.0))
+    map_ = search(model, images, init, SearchConfig(steps=100, lr=0.02, early_stop=False, prior=5.0))
+    assert map_.z.square().sum() < plain.z.square().sum()
+    expected = reconstruction_loss(model, map_.z, images).detach() + 2.5 * map_.z.square().flatten(1).sum(1)
+    assert torch.allclose(map_.loss, expected, rtol=1e-4)  # the kept loss is the whole objective
+    with pytest.raises(ValueError, match="prior"):
+        SearchConfig(prior=-1.0)

@@ -3,7 +3,8 @@
     result = search(model, images, initial_latents(encoder_mu, cfg), cfg)
     lat = search_split(RUN, DATA, "test_ood", SearchConfig(init="replay"))   # replay + search
 
-The loss of an image is its sum of squared pixel errors (the VAE's reconstruction term). Images
+The loss of an image is its sum of squared pixel errors (the VAE's reconstruction term), plus
+``prior · ||z||² / 2`` (by default prior = the VAE's beta: the model's own MAP objective). Images
 are optimised together, yet each exactly as if alone:
 
 * the batch loss is the *sum* of the per-image losses, and the decoder treats images
@@ -22,7 +23,7 @@ keeps the restart with the lowest loss. The decoder runs in eval mode, gradients
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +65,11 @@ class SearchConfig:
     restarts: int = 1  # initialisations per image; the lowest final loss is kept
     restart_noise: float = 0.1  # restarts after the first: init + N(0, restart_noise²) (random: fresh draws)
     init_scale: float = 1.0  # std of the random init (the VAE prior is N(0, I))
+    # weight of the prior term prior · ||z||² / 2 added to each image's sum of squared errors:
+    # None = the VAE's beta (the MAP objective of the model as trained: SSE + beta · KL of a
+    # zero-variance posterior, up to a constant), 0 = plain reconstruction. It keeps the slots
+    # where the decoder (and a readout fitted on encoder latents) saw data.
+    prior: float | None = None
     seed: int = 0  # random init and restart noise
     device: str = "cpu"  # search_split: auto, cpu or cuda; search() runs where the model is
     encode_batch_size: int = 256
@@ -74,6 +80,8 @@ class SearchConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.tol < 0 or self.restart_noise < 0 or self.init_scale < 0:
             raise ValueError("lr must be > 0; tol, restart_noise and init_scale must be >= 0")
+        if self.prior is not None and self.prior < 0:
+            raise ValueError(f"prior must be >= 0 (or null for the VAE's beta), got {self.prior}")
 
 
 @dataclass
@@ -124,9 +132,10 @@ def initial_latents(base: Tensor | None, cfg: SearchConfig, shape: tuple[int, in
     return torch.cat([base[None], base[None] + noise])
 
 
-def reconstruction_loss(model: SlotVAE, z: Tensor, images: Tensor) -> Tensor:
-    """Per-image sum of squared errors (B,) of the decoded slots."""
-    return (model.decode(z).image - images).square().flatten(1).sum(1)
+def reconstruction_loss(model: SlotVAE, z: Tensor, images: Tensor, prior: float = 0.0) -> Tensor:
+    """Per-image objective (B,): sum of squared errors of the decoded slots + prior · ||z||² / 2."""
+    loss = (model.decode(z).image - images).square().flatten(1).sum(1)
+    return loss + 0.5 * prior * z.square().flatten(1).sum(1) if prior else loss
 
 
 def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfig) -> SearchResult:
@@ -150,7 +159,7 @@ def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfi
     trace = []
     for t in range(cfg.steps):
         zq = z.detach().requires_grad_(True)
-        loss = reconstruction_loss(model, zq, x)
+        loss = reconstruction_loss(model, zq, x, cfg.prior or 0.0)
         (grad,) = torch.autograd.grad(loss.sum(), zq)
         loss = loss.detach()
         if t == 0:
@@ -181,7 +190,7 @@ def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfi
         steps[ids] += 1
     if len(ids):  # the last update was never evaluated
         with torch.no_grad():
-            loss = reconstruction_loss(model, z, x)
+            loss = reconstruction_loss(model, z, x, cfg.prior or 0.0)
         better = loss < best_loss[ids]
         best_loss[ids] = torch.where(better, loss, best_loss[ids])
         best_z[ids[better]] = z[better]
@@ -225,6 +234,8 @@ def search_split(run_dir: str | Path, data_dir: str | Path, split: str, cfg: Sea
     device = resolve_device(cfg.device)
     loaded = load_run(run, device=device)
     model = loaded.model
+    if cfg.prior is None:  # the MAP objective of the model as it was trained
+        cfg = replace(cfg, prior=loaded.cfg.beta)
     check_data(data_dir, model.cfg.res)
     dataset = SlotDataset(data_dir, split)
     if len(dataset) == 0:
