@@ -82,6 +82,39 @@ def test_update_is_torch_adam():
     assert torch.allclose(result.z, z.detach(), atol=1e-6)
 
 
+def test_sgd_update_is_torch_sgd_with_momentum():
+    model = random_model("additive")
+    z_true, images, g = planted(model, 3)
+    init = z_true + 0.05 * torch.randn(z_true.shape, generator=g)
+    cfg = SearchConfig(steps=6, lr=1e-3, optimizer="sgd", early_stop=False)
+    result = search(model, images, init, cfg)
+    z = init.clone().requires_grad_(True)
+    opt = torch.optim.SGD([z], lr=cfg.lr, momentum=cfg.beta1)
+    for _ in range(cfg.steps):
+        opt.zero_grad()
+        reconstruction_loss(model, z, images).sum().backward()
+        opt.step()
+    assert (result.loss < result.init_loss).all()
+    assert torch.allclose(result.z, z.detach(), atol=1e-6)
+
+
+def test_sgd_leaves_dimensions_the_decoder_barely_uses_where_they_were():
+    model = random_model("additive")
+    first = next(m for m in model.decoder.modules() if isinstance(m, torch.nn.Linear) and m.in_features == 8)
+    with torch.no_grad():
+        first.weight[:, 0] *= 1e-4  # slot dimension 0 hardly changes the image
+    z_true, images, g = planted(model, 4)
+    init = z_true + 0.1 * torch.randn(z_true.shape, generator=g)
+    moved = {}
+    for opt in ("adam", "sgd"):
+        z = search(model, images, init, SearchConfig(steps=50, lr=0.01, optimizer=opt, early_stop=False)).z
+        moved[opt] = (z - init)[..., 0].abs().mean().item(), (z - init)[..., 1:].abs().mean().item()
+    assert moved["adam"][0] > 0.2 * moved["adam"][1]  # Adam's normalised steps move it like the others
+    assert moved["sgd"][0] < 1e-3 * moved["sgd"][1]
+    with pytest.raises(ValueError, match="optimizer"):
+        SearchConfig(optimizer="lbfgs")
+
+
 def test_early_stopping_freezes_converged_images_and_stops_computing_them():
     model = random_model("additive")
     z_true, images, g = planted(model, 4)

@@ -53,9 +53,14 @@ METHOD_NAMES = {"encoder": "search", "replay": "replay+search", "zero": "search-
 @dataclass
 class SearchConfig:
     init: SearchInit = "encoder"  # first guess: VAE encoder, replay encoder, zeros or N(0, init_scale²)
-    steps: int = 100  # most Adam steps per image and restart
+    steps: int = 100  # most optimiser steps per image and restart
+    # adam: per-coordinate normalised steps (torch.optim.Adam's update). sgd: heavy-ball gradient
+    # descent (momentum beta1), steps in proportion to the gradient, so slot dimensions the decoder
+    # ignores stay where the encoder put them; Adam moves them as far as the used ones, which
+    # pushes latents off the distribution a readout fitted on encoder latents knows.
+    optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 0.05
-    beta1: float = 0.9
+    beta1: float = 0.9  # adam: first-moment decay; sgd: momentum
     beta2: float = 0.999
     eps: float = 1e-8
     batch_size: int = 256  # images optimised together (× restarts problems)
@@ -80,6 +85,8 @@ class SearchConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.tol < 0 or self.restart_noise < 0 or self.init_scale < 0:
             raise ValueError("lr must be > 0; tol, restart_noise and init_scale must be >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
         if self.prior is not None and self.prior < 0:
             raise ValueError(f"prior must be >= 0 (or null for the VAE's beta), got {self.prior}")
 
@@ -89,7 +96,7 @@ class SearchResult:
     z: Tensor  # (N, K, D) best slots found for each image (CPU)
     loss: Tensor  # (N,) their reconstruction loss (sum of squares)
     init_loss: Tensor  # (N,) loss of the first initialisation
-    steps: Tensor  # (N,) int64 Adam steps spent on the image, summed over restarts
+    steps: Tensor  # (N,) int64 optimiser steps spent on the image, summed over restarts
     best_restart: Tensor  # (N,) int64 restart the kept slots come from
     trace: Tensor  # (T,) mean over images of the current loss (best restart) at every step
     wall_s: float
@@ -181,12 +188,15 @@ def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfi
             if len(ids) == 0:
                 break
 
-        # Adam (torch.optim.Adam's update, element by element)
-        step = t + 1
-        m = cfg.beta1 * m + (1 - cfg.beta1) * grad
-        v = cfg.beta2 * v + (1 - cfg.beta2) * grad.square()
-        denom = (v / (1 - cfg.beta2**step)).sqrt() + cfg.eps
-        z = z - cfg.lr / (1 - cfg.beta1**step) * m / denom
+        if cfg.optimizer == "adam":  # torch.optim.Adam's update, element by element
+            step = t + 1
+            m = cfg.beta1 * m + (1 - cfg.beta1) * grad
+            v = cfg.beta2 * v + (1 - cfg.beta2) * grad.square()
+            denom = (v / (1 - cfg.beta2**step)).sqrt() + cfg.eps
+            z = z - cfg.lr / (1 - cfg.beta1**step) * m / denom
+        else:  # torch.optim.SGD's heavy-ball update (dampening 0, no Nesterov)
+            m = grad if t == 0 else cfg.beta1 * m + grad
+            z = z - cfg.lr * m
         steps[ids] += 1
     if len(ids):  # the last update was never evaluated
         with torch.no_grad():
