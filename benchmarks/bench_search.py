@@ -76,7 +76,7 @@ def main() -> None:
     for name, decoder in DECODERS.items():
         model, images, init = problem(decoder, n, args.device)
         search(model, images[:2], init[:2], SearchConfig(steps=2, early_stop=False))
-        wall = timed(lambda: search(model, images, init, cfg), r)
+        wall = timed(lambda m=model, x=images, z=init: search(m, x, z, cfg), r)
         print(f"  {name:22s} {1000 * wall / (n * steps):8.3f} ms   ({n * steps / wall:8.0f} image-steps/s)")
 
 

@@ -1,4 +1,5 @@
-"""Training throughput and model-FLOP utilisation (MFU) of the train presets vs a reference.
+"""Training throughput and model-FLOP utilisation (MFU) of the train presets vs a reference, and
+the data feed rate of the training loop vs what training consumes.
 
     python benchmarks/bench_train.py [--presets quick,tiny] [--res 32] [--batch 32] [--steps 20]
 
@@ -55,6 +56,17 @@ def step_time(cfg: ModelConfig, batch: int, steps: int, beta: float = 0.05, alph
     return (time.perf_counter() - t0) / steps, flops
 
 
+def feed_rate(res: int, batch: int, n: int = 6000, reps: int = 200) -> float:
+    """Images/s of the training loop's input path: the train split is held as one uint8 tensor,
+    and each step indexes a random batch and converts it to float (train_vae.py)."""
+    images = torch.randint(0, 256, (n, 3, res, res), dtype=torch.uint8)
+    g = torch.Generator().manual_seed(0)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        images[torch.randint(n, (batch,), generator=g)].float().div_(255.0)
+    return reps * batch / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default="quick,tiny", help="train presets (genperc/configs/train)")
@@ -85,6 +97,10 @@ def main() -> None:
         ips = batch / dt
         print(f"{name:<26} {batch:>5} {dt:>8.3f} {ips:>8.1f} {flops / batch / 1e9:>10.3f} "
               f"{flops / dt / peak:>6.1%} {ips / ref_ips:>6.1f}x")
+    name, batch, dt, _ = rows[0]
+    feed = feed_rate(args.res, batch)
+    print(f"data feed of the training loop, batch {batch}: {feed:.0f} img/s = {feed * dt / batch:.0f}x "
+          f"what {name} consumes")
 
 
 if __name__ == "__main__":
