@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from genperc import config
+from genperc.data.splits import build_split
 from genperc.experiment.reproduce import resolve
 from genperc.methods import ReplayConfig, SearchConfig, SupervisedConfig
 from genperc.models import build_model
@@ -37,6 +38,8 @@ def _one_step(model_cfg) -> float:
 def test_reproduce_preset_resolves_and_its_vae_trains(name, split):
     cfg = resolve(name, None, [], split)
     assert cfg.data.split == split
+    spec = build_split(cfg.data)  # the value names the preset picks exist in its renderer
+    assert len(spec.space.slots) == N_SLOTS[split]
     model_cfg = replace(cfg.train.model, res=cfg.data.res, n_slots=N_SLOTS[split])
     assert torch.isfinite(torch.tensor(_one_step(model_cfg)))
 
