@@ -51,11 +51,12 @@ def main() -> None:
     print(f"{'steps':>6} {'joint':>7} " + " ".join(f"{c:>20}" for c in info.concept_names) + "  s/image")
     joint = {}
     for t in steps:
-        lat = (Latents.load(seed_dir / "latents" / f"encoder_{args.split}.pt") if t == 0 else None)
         t0 = time.perf_counter()
-        if lat is None:
-            lat = search_split(seed_dir / "vae", data, args.split, replace(cfg.search, steps=t, early_stop=False,
-                                                                          device="cpu"))
+        if t == 0:  # the encoder's own latents: what search starts from
+            lat = Latents.load(seed_dir / "latents" / f"encoder_{args.split}.pt")
+        else:
+            lat = search_split(seed_dir / "vae", data, args.split,
+                               replace(cfg.search, steps=t, early_stop=False, device="cpu"))
         wall = time.perf_counter() - t0
         s = readout.score(lat.mu, lat.labels)
         joint[t] = s.joint

@@ -13,6 +13,7 @@ import torch
 
 from genperc import config
 from genperc.data.splits import build_split
+from genperc.experiment.config import ReproduceConfig
 from genperc.experiment.reproduce import resolve
 from genperc.methods import ReplayConfig, SearchConfig, SupervisedConfig
 from genperc.models import build_model
@@ -57,6 +58,13 @@ def test_method_presets_resolve(group, schema):
     assert names, f"no presets in {group}"
     for name in names:
         assert isinstance(config.load(schema, preset=(group, name)), schema)
+
+
+def test_quick_sprites_differs_from_quick_only_in_its_data():
+    quick, sprites = (config.to_dict(config.load(ReproduceConfig, preset=("reproduce", n))) for n in ("quick", "quick-sprites"))
+    for cfg in (quick, sprites):
+        del cfg["data"], cfg["split_overrides"]
+    assert sprites == quick
 
 
 def test_preset_with_an_unknown_key_is_rejected(tmp_path):

@@ -73,7 +73,8 @@ class SearchConfig:
     # weight of the prior term prior · ||z||² / 2 added to each image's sum of squared errors:
     # None = the VAE's beta (the MAP objective of the model as trained: SSE + beta · KL of a
     # zero-variance posterior, up to a constant), 0 = plain reconstruction. It keeps the slots
-    # where the decoder (and a readout fitted on encoder latents) saw data.
+    # where the decoder (and a readout fitted on encoder latents) saw data. search() on its own has
+    # no training config and reads None as 0; search_split fills in the run's beta.
     prior: float | None = None
     seed: int = 0  # random init and restart noise
     device: str = "cpu"  # search_split: auto, cpu or cuda; search() runs where the model is
@@ -164,9 +165,10 @@ def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfi
     m, v = torch.zeros_like(z), torch.zeros_like(z)
     history = torch.empty(P, cfg.window, device=device)  # best loss at the last `window` evaluations
     trace = []
+    prior = cfg.prior or 0.0
     for t in range(cfg.steps):
         zq = z.detach().requires_grad_(True)
-        loss = reconstruction_loss(model, zq, x, cfg.prior or 0.0)
+        loss = reconstruction_loss(model, zq, x, prior)
         (grad,) = torch.autograd.grad(loss.sum(), zq)
         loss = loss.detach()
         if t == 0:
@@ -200,7 +202,7 @@ def _search_chunk(model: SlotVAE, images: Tensor, init: Tensor, cfg: SearchConfi
         steps[ids] += 1
     if len(ids):  # the last update was never evaluated
         with torch.no_grad():
-            loss = reconstruction_loss(model, z, x, cfg.prior or 0.0)
+            loss = reconstruction_loss(model, z, x, prior)
         better = loss < best_loss[ids]
         best_loss[ids] = torch.where(better, loss, best_loss[ids])
         best_z[ids[better]] = z[better]
